@@ -58,7 +58,9 @@ struct gh_dwarf_type {
 	uint8_t go_kind;	/* enum gh_go_kind, 0 if not given */
 	uint64_t size;		/* DW_AT_byte_size (0 if none) */
 	uint64_t runtime_type;	/* DW_AT_go_runtime_type (link-time), 0 if none */
-	gh_dtype_id elem;	/* pointer/array/typedef target */
+	gh_dtype_id elem;	/* pointer/array/typedef target (DW_AT_type) */
+	gh_dtype_id go_key;	/* maps: DW_AT_go_key */
+	gh_dtype_id go_elem;	/* maps, channels: DW_AT_go_elem */
 	uint64_t count;		/* arrays: number of elements */
 	uint32_t first_field;	/* structs: index into the field table */
 	uint32_t n_fields;

@@ -150,6 +150,13 @@ GH_MUST_CHECK struct gh_error *gh_mem_exe_symbol(const struct gh_mem *mem,
 						 uint64_t *addr_ret,
 						 uint64_t *size_ret);
 
+/*
+ * True if the build-identity check could compare the core's copy of the
+ * executable's first page (the kernel saves it) with the executable; false
+ * if the core did not save those bytes, so the check could not be made.
+ */
+bool gh_mem_build_id_checked(const struct gh_mem *mem);
+
 /* Go build ID of the executable ("" if none), GNU build ID as hex ("" if none). */
 const char *gh_mem_exe_go_build_id(const struct gh_mem *mem);
 const char *gh_mem_exe_gnu_build_id(const struct gh_mem *mem);
