@@ -96,7 +96,10 @@ GH_MUST_CHECK struct gh_error *gh_mem_open(const char *core_path,
 					   struct gh_mem **ret);
 void gh_mem_close(struct gh_mem *mem);	/* NULL is fine */
 
-/* The one function that reads target memory. */
+/*
+ * The one function that reads target memory.  Reads share one block cache:
+ * a gh_mem is not to be read from two threads at once.
+ */
 GH_MUST_CHECK struct gh_error *gh_mem_read(struct gh_mem *mem, uint64_t addr,
 					   void *buf, size_t len);
 GH_MUST_CHECK struct gh_error *gh_mem_read_u8(struct gh_mem *mem, uint64_t addr, uint8_t *ret);
@@ -113,6 +116,14 @@ const char *gh_mem_core_path(const struct gh_mem *mem);
 const char *gh_mem_exe_path(const struct gh_mem *mem);
 /* Size of the (decompressed) core file in bytes. */
 uint64_t gh_mem_core_bytes(const struct gh_mem *mem);
+/*
+ * True if the core file is shorter than its program headers say (cut short
+ * while written or copied); *need_ret gets the size they call for.  The
+ * missing bytes read as GH_ERR_FAULT saying the core is truncated; whether
+ * to refuse such a core is the caller's choice.
+ */
+bool gh_mem_core_truncated(const struct gh_mem *mem, uint64_t *need_ret);
+
 /* Runtime address minus link-time address of the executable (0 unless PIE). */
 uint64_t gh_mem_load_bias(const struct gh_mem *mem);
 
