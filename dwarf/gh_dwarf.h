@@ -94,6 +94,16 @@ const struct gh_dwarf_type *gh_dwarf_type(const struct gh_dwarf *dw,
 					  gh_dtype_id id);
 const struct gh_dwarf_field *gh_dwarf_field_at(const struct gh_dwarf *dw,
 					       uint32_t index);
+size_t gh_dwarf_n_fields(const struct gh_dwarf *dw);
+
+/*
+ * The type a typedef chain ends at (id itself if not a typedef).  Also
+ * looks through C's const/volatile.  GH_ERR_CORRUPT: a chain that names
+ * no type, or a cycle; GH_ERR_NOT_FOUND: id is not a type.
+ */
+GH_MUST_CHECK struct gh_error *gh_dwarf_strip_typedefs(const struct gh_dwarf *dw,
+						       gh_dtype_id id,
+						       gh_dtype_id *ret);
 
 /* A named type; when several DIEs share a name, the first complete one. */
 GH_MUST_CHECK struct gh_error *gh_dwarf_find_type(const struct gh_dwarf *dw,
