@@ -1,0 +1,142 @@
+/*
+ * gh_rt.h - the Go runtime model: version, layouts, modules, spans and
+ * every allocated heap object.
+ *
+ * Reads the runtime's own bookkeeping out of the core, the way the garbage
+ * collector sees it: mheap_.allspans, each in-use span's allocation bits
+ * (allocated(i) = i < freeindex || allocBits[i]), its size class, and the
+ * runtime type the 1.22+ allocator records (malloc header for scan objects
+ * over 512 bytes, mspan.largeType for large ones).  Struct layouts and
+ * constants come from the executable's DWARF by name; a stripped
+ * executable falls back to per-release tables (layout.c).
+ *
+ * Objects get dense ids in address order (gh_obj_id), stored as parallel
+ * arrays: no allocation per object.
+ *
+ * May include: core/base, core/mem, dwarf.    Used by: core/graph and up.
+ */
+#ifndef GH_RT_H
+#define GH_RT_H
+
+#include "../base/gh_base.h"
+#include "../mem/gh_mem.h"
+#include "../../dwarf/gh_dwarf.h"
+
+typedef uint32_t gh_obj_id;
+#define GH_OBJ_NONE UINT32_MAX
+
+/* Span flags. */
+enum {
+	GH_SPAN_NOSCAN = 1,	/* spanclass & 1: objects hold no pointers */
+	GH_SPAN_LARGE = 2,	/* size class 0: one object of npages pages */
+	GH_SPAN_HEADER = 4,	/* objects start with an 8-byte malloc header */
+	GH_SPAN_INLINE_MARKS = 8, /* Green Tea: last 128 bytes hold mark bits */
+};
+
+struct gh_rt_span {
+	uint64_t addr;		/* the mspan itself */
+	uint64_t base;		/* startAddr */
+	uint64_t elem_bytes;	/* elemsize */
+	uint64_t large_type;	/* 1.22+ largeType (*abi.Type), or 0 */
+	uint32_t npages;
+	uint32_t nelems;
+	uint32_t first_obj;	/* id of the span's first allocated object */
+	uint32_t n_objs;	/* allocated objects */
+	uint8_t size_class;
+	uint8_t flags;
+};
+
+/* A runtime type descriptor (abi.Type) the heap refers to. */
+struct gh_rt_type {
+	uint64_t addr;
+	uint64_t size;		/* Size_ */
+	uint64_t ptr_bytes;	/* PtrBytes */
+	uint8_t kind;		/* Kind_ without flag bits */
+	uint8_t tflag;
+	char *name;		/* "*main.T", "[]uint8", ... */
+};
+
+typedef uint32_t gh_rtype_id;
+#define GH_RTYPE_NONE UINT32_MAX
+
+struct gh_rt_heap {
+	size_t n_spans;
+	struct gh_rt_span *spans;	/* in-use heap spans, by base */
+	size_t n_objs;
+	uint64_t *obj_addr;		/* [n_objs], ascending */
+	uint32_t *obj_span;		/* [n_objs], index into spans */
+	gh_rtype_id *obj_type;		/* [n_objs], GH_RTYPE_NONE if unknown */
+	size_t n_types;
+	struct gh_rt_type *types;
+	uint64_t total_bytes;		/* sum of elem_bytes of objects */
+	size_t n_spans_manual;		/* stack spans etc., not heap */
+};
+
+struct gh_rt;
+
+/*
+ * Reads the runtime model from the core.  dw may be NULL (stripped
+ * executable).  Errors: GH_ERR_NOT_FOUND when the program is not Go (no
+ * runtime.buildVersion), GH_ERR_UNSUPPORTED for a release or layout we do
+ * not know, GH_ERR_FAULT / GH_ERR_CORRUPT for damaged runtime structures.
+ */
+GH_MUST_CHECK struct gh_error *gh_rt_create(struct gh_mem *mem,
+					    struct gh_dwarf *dw,
+					    struct gh_rt **ret);
+void gh_rt_destroy(struct gh_rt *rt);
+
+/* "go1.22.12" (with any experiment suffix, as the linker wrote it). */
+const char *gh_rt_go_version(const struct gh_rt *rt);
+/* Major.minor as 122 for go1.22.x. */
+int gh_rt_go_release(const struct gh_rt *rt);
+/* Where layouts came from: "dwarf" or "table". */
+const char *gh_rt_layout_source(const struct gh_rt *rt);
+
+/* Enumerates every allocated heap object (first call does the work). */
+GH_MUST_CHECK struct gh_error *gh_rt_load_heap(struct gh_rt *rt,
+					       const struct gh_rt_heap **ret);
+
+/* Goroutines in runtime.allgs. */
+struct gh_rt_goroutine {
+	uint64_t addr;		/* the g */
+	uint64_t goid;
+	uint32_t status;	/* atomicstatus without _Gscan */
+	uint8_t wait_reason;
+};
+GH_MUST_CHECK struct gh_error *gh_rt_load_goroutines(struct gh_rt *rt,
+						     struct gh_rt_goroutine **ret,
+						     size_t *n_ret);
+/* False for _Gdead (and 1.26+ _Gdeadextra): a g on the free list. */
+bool gh_rt_goroutine_live(const struct gh_rt *rt,
+			  const struct gh_rt_goroutine *g);
+
+/* The object containing addr (interior pointers resolve to the base). */
+gh_obj_id gh_rt_find_object(const struct gh_rt_heap *heap, uint64_t addr);
+
+/* The size class's human name for objects of unknown type. */
+void gh_rt_describe_untyped(const struct gh_rt_heap *heap, gh_obj_id id,
+			    char *buf, size_t len);
+
+/*
+ * Functions, from the executable's pclntab (present even in stripped
+ * builds).  Names and file names belong to the gh_rt.
+ */
+struct gh_rt_func {
+	uint64_t entry;		/* target address of the first instruction */
+	uint64_t end;		/* one past the last */
+	const char *name;	/* "runtime.mallocgc", "main.(*T).Run" */
+	uint32_t func_off;	/* offset of its _func record in pclntable */
+};
+/* The function containing pc; GH_ERR_NOT_FOUND outside Go text. */
+GH_MUST_CHECK struct gh_error *gh_rt_find_func(struct gh_rt *rt, uint64_t pc,
+					       struct gh_rt_func *ret);
+GH_MUST_CHECK struct gh_error *gh_rt_find_func_by_name(struct gh_rt *rt,
+						       const char *name,
+						       struct gh_rt_func *ret);
+/* File and line of pc within f (the outermost function; no inlining). */
+GH_MUST_CHECK struct gh_error *gh_rt_func_line(struct gh_rt *rt,
+					       const struct gh_rt_func *f,
+					       uint64_t pc, const char **file_ret,
+					       uint32_t *line_ret);
+
+#endif /* GH_RT_H */
