@@ -22,6 +22,7 @@ static const char help[] =
 
 struct row {
 	uint64_t objects, bytes;
+	uint64_t elem_bytes;	/* untyped small classes: the class's size */
 	uint32_t key;		/* type id, or n_types + untyped class */
 };
 
@@ -76,6 +77,7 @@ int gh_cmd_histogram(int argc, char **argv)
 			   h->n_types + untyped_class(s);
 		rows[k].objects++;
 		rows[k].bytes += s->elem_bytes;
+		rows[k].elem_bytes = s->elem_bytes;
 	}
 	qsort(rows, n_keys, sizeof(*rows), cmp_row);
 	size_t n_rows = 0;
@@ -106,8 +108,9 @@ int gh_cmd_histogram(int argc, char **argv)
 				snprintf(name, sizeof(name), "unknown (large, %s)",
 					 c % 2 ? "noscan" : "scan");
 			else
-				snprintf(name, sizeof(name), "unknown (size class %u, %s)",
-					 c / 2, c % 2 ? "noscan" : "scan");
+				snprintf(name, sizeof(name), "unknown (size class %u:"
+					 " %" PRIu64 " B, %s)", c / 2, row->elem_bytes,
+					 c % 2 ? "noscan" : "scan");
 			type = name;
 		}
 		if (opts.format == GH_FORMAT_JSON) {

@@ -102,6 +102,12 @@ struct gh_rt_goroutine {
 	uint64_t goid;
 	uint32_t status;	/* atomicstatus without _Gscan */
 	uint8_t wait_reason;
+	/* Filled by goroutines.c as far as the release records them: */
+	uint64_t parent_goid;	/* 0 if none or not recorded */
+	uint64_t gopc;		/* pc of the go statement */
+	uint64_t startpc;	/* the goroutine's function */
+	int64_t wait_since;	/* nanotime when it parked, 0 if unknown */
+	uint64_t stack_lo, stack_hi;
 };
 GH_MUST_CHECK struct gh_error *gh_rt_load_goroutines(struct gh_rt *rt,
 						     struct gh_rt_goroutine **ret,
@@ -109,6 +115,40 @@ GH_MUST_CHECK struct gh_error *gh_rt_load_goroutines(struct gh_rt *rt,
 /* False for _Gdead (and 1.26+ _Gdeadextra): a g on the free list. */
 bool gh_rt_goroutine_live(const struct gh_rt *rt,
 			  const struct gh_rt_goroutine *g);
+
+/* The runtime's name for a status ("running", "chan receive", ...). */
+const char *gh_rt_status_name(const struct gh_rt *rt, uint32_t status);
+const char *gh_rt_wait_reason_name(struct gh_rt *rt, uint8_t reason);
+
+/* One frame of a goroutine's stack, innermost first. */
+struct gh_rt_frame {
+	uint64_t pc;		/* the return address, or the pc of the innermost */
+	uint64_t sp, fp;
+	const char *func;	/* owned by the gh_rt */
+	const char *file;
+	uint32_t line;
+	bool inlined;		/* an inlined call inside the next frame's function */
+	bool conservative;	/* not at a safe point: scan conservatively */
+};
+/*
+ * Unwinds goroutine g (gobuf, syscall state, or the registers of the thread
+ * running it) into *ret (gh_malloc'd, caller frees), innermost first, with
+ * inlined calls expanded as the runtime's own traceback prints them.
+ */
+GH_MUST_CHECK struct gh_error *gh_rt_unwind(struct gh_rt *rt,
+					    const struct gh_rt_goroutine *g,
+					    struct gh_rt_frame **ret,
+					    size_t *n_ret);
+
+/*
+ * The pointer bitmap of object id, as the GC sees it: bit i (LSB-first in
+ * byte i/8) set means word i of the object, counted from its base (the
+ * malloc header is word 0 when there is one), holds a pointer the GC would
+ * follow.  ret holds (elem_bytes / 8 + 7) / 8 bytes.
+ */
+GH_MUST_CHECK struct gh_error *gh_rt_object_ptr_bits(struct gh_rt *rt,
+						     gh_obj_id id,
+						     uint8_t *ret);
 
 /* The object containing addr (interior pointers resolve to the base). */
 gh_obj_id gh_rt_find_object(const struct gh_rt_heap *heap, uint64_t addr);
