@@ -11,6 +11,7 @@
 #	  pie       -buildmode=pie; kernel core
 #	  pie0x3f   -buildmode=pie; run with /proc/self/coredump_filter 0x3f
 #	            (set before exec, inherited): file-backed pages dumped too
+#	  stripped  -ldflags=-s (no DWARF, no symbols); kernel core
 #	  gcore     plain build; the fixture waits (GOHEAP_FIXTURE_WAIT=1)
 #	            while `gcore PID` writes the core, then gets a byte on
 #	            stdin (heapbasic answers with a GOHEAP_TRUTH_AFTER line:
@@ -54,7 +55,7 @@
 # Bump when what a cache entry holds, or how it is made, changes.
 GH_MKCORE_FORMAT=1
 
-GH_MODES_DEFAULT='default pie pie0x3f gcore'
+GH_MODES_DEFAULT='default pie pie0x3f stripped gcore'
 
 gh_modes () {
 	for gh_m_ in ${GOHEAP_TEST_MODES:-$GH_MODES_DEFAULT}
@@ -138,7 +139,7 @@ gh_mkcore () {
 	gh_mode_=$3
 	gh_skip_reason_=
 	case $gh_mode_ in
-	default|pie|pie0x3f|gcore) ;;
+	default|pie|pie0x3f|stripped|gcore) ;;
 	*) echo "gh_mkcore: unknown mode '$gh_mode_'" >&2; return 1 ;;
 	esac
 	gh_src_=$GH_FIXTURES/$gh_name_
@@ -253,6 +254,7 @@ gh_mkcore_locked_ () {
 	gh_bm_=
 	case $gh_mode_ in
 	pie|pie0x3f) gh_bm_=-buildmode=pie ;;
+	stripped) gh_bm_=-ldflags=-s ;;
 	esac
 	gh_filter_=
 	test "$gh_mode_" = pie0x3f && gh_filter_=0x3f

@@ -52,7 +52,7 @@
 #   GOHEAP_TEST_GO_RELEASES  Go releases to cover, e.g. "1.22 1.27"
 #                     (toolchain.sh, which also reads GOHEAP_TEST_GO_SOURCES,
 #                     GOHEAP_TEST_GOROOT_1_22, GOHEAP_TEST_GO_PATCH_1_22)
-#   GOHEAP_TEST_MODES kinds of core, default "default pie pie0x3f gcore"
+#   GOHEAP_TEST_MODES kinds of core, default "default pie pie0x3f stripped gcore"
 #                     (mkcore.sh, which also reads GOHEAP_TEST_CORE_PATTERN)
 #   GOHEAP_TEST_TIMEOUT   seconds one expect_exit command may take (600)
 # Run by hand from a build tree: `sh /path/to/tests/core/t1000-*.sh -v`.
