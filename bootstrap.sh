@@ -13,7 +13,7 @@ cd "$top"
 # Debian packages: build tools, libraries, and what the tests use.
 pkgs="build-essential autoconf automake pkg-config libelf-dev libdwarf-dev
 libcapstone-dev liblz4-dev libzstd-dev liblzma-dev zlib1g-dev check
-lz4 zstd xz-utils jq gdb binutils time"
+lz4 zstd xz-utils jq gdb binutils time qemu-user-static"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

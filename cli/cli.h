@@ -65,6 +65,16 @@ void gh_cli_progress(const char *stage);
  */
 int gh_cli_parse(int argc, char **argv, const char *usage, const char *help,
 		 bool takes_top, struct gh_cli_opts *opts);
+/*
+ * The same for a command that takes n_extra more operands after CORE
+ * [EXE] (at most GH_CLI_MAX_EXTRA): they go to extra_ret[]; a missing one
+ * is a usage error naming it (extra_names[i], e.g. "ADDRESS").
+ */
+#define GH_CLI_MAX_EXTRA 4
+int gh_cli_parse_extra(int argc, char **argv, const char *usage,
+		       const char *help, bool takes_top, int n_extra,
+		       const char *const *extra_names, const char **extra_ret,
+		       struct gh_cli_opts *opts);
 
 GH_MUST_CHECK struct gh_error *gh_cli_target_open(const struct gh_cli_opts *opts,
 						  struct gh_cli_target *ret);
@@ -72,5 +82,7 @@ void gh_cli_target_close(struct gh_cli_target *t);
 
 int gh_cmd_info(int argc, char **argv);
 int gh_cmd_histogram(int argc, char **argv);
+int gh_cmd_object(int argc, char **argv);
+int gh_cmd_goroutines(int argc, char **argv);
 
 #endif /* GH_CLI_H */

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/graph/gh_graph.h"
 
 static const char usage[] = "goheap info CORE [EXE] [--format text|json]";
 static const char help[] =
@@ -30,6 +31,7 @@ int gh_cmd_info(int argc, char **argv)
 	struct gh_error *err;
 	const struct gh_rt_heap *heap;
 	struct gh_rt_goroutine *gs = NULL;
+	struct gh_graph graph = {0};
 	size_t n_gs = 0, n_live = 0;
 	int rc = gh_cli_parse(argc, argv, usage, help, false, &opts);
 
@@ -44,7 +46,12 @@ int gh_cmd_info(int argc, char **argv)
 		gh_cli_progress("reading goroutines");
 		err = gh_rt_load_goroutines(t.rt, &gs, &n_gs);
 	}
+	if (!err) {
+		gh_cli_progress("building the object graph");
+		err = gh_graph_build(t.rt, &graph);
+	}
 	if (err) {
+		gh_free(gs);
 		gh_cli_target_close(&t);
 		return gh_cli_fail(err);
 	}
@@ -76,6 +83,16 @@ int gh_cmd_info(int argc, char **argv)
 		gh_json_uint(&j, "spans", heap->n_spans);
 		gh_json_uint(&j, "typed_objects", typed_objs);
 		gh_json_uint(&j, "typed_bytes", typed_bytes);
+		gh_json_uint(&j, "reachable_objects", graph.reachable_objs);
+		gh_json_uint(&j, "reachable_bytes", graph.reachable_bytes);
+		gh_json_uint(&j, "garbage_objects", graph.garbage_objs);
+		gh_json_uint(&j, "garbage_bytes", graph.garbage_bytes);
+		gh_json_uint(&j, "edges", graph.n_edges);
+		gh_json_end_object(&j);
+		gh_json_begin_object(&j, "roots");
+		gh_json_uint(&j, "runtime", graph.n_roots_by_kind[GH_GRAPH_ROOT_RT]);
+		gh_json_uint(&j, "stack", graph.n_roots_by_kind[GH_GRAPH_ROOT_STACK]);
+		gh_json_bool(&j, "stacks_conservative", graph.stacks_conservative);
 		gh_json_end_object(&j);
 		gh_json_uint(&j, "goroutines", n_live);
 		gh_json_end_object(&j);
@@ -99,9 +116,21 @@ int gh_cmd_info(int argc, char **argv)
 			       heap->total_bytes ? 100.0 * typed_bytes / heap->total_bytes : 0.0,
 			       b2);
 		}
+		gh_fmt_count(graph.reachable_objs, b1, sizeof(b1));
+		gh_fmt_bytes(graph.reachable_bytes, b2, sizeof(b2));
+		printf("reachable:   %s objects, %s\n", b1, b2);
+		gh_fmt_count(graph.garbage_objs, b1, sizeof(b1));
+		gh_fmt_bytes(graph.garbage_bytes, b2, sizeof(b2));
+		printf("garbage:     %s objects, %s (unreachable: the next GC frees them)\n",
+		       b1, b2);
+		printf("roots:       %zu runtime (data, bss, specials), %zu on stacks%s\n",
+		       graph.n_roots_by_kind[GH_GRAPH_ROOT_RT],
+		       graph.n_roots_by_kind[GH_GRAPH_ROOT_STACK],
+		       graph.stacks_conservative ? " (scanned conservatively)" : "");
 		printf("goroutines:  %zu\n", n_live);
 	}
 	gh_free(gs);
+	gh_graph_deinit(&graph);
 	gh_cli_target_close(&t);
 	if (fflush(stdout) || ferror(stdout))
 		return gh_cli_fail(gh_error_os(errno, NULL, "writing output"));

@@ -71,6 +71,15 @@ enum { OPT_CACHE_DIR = 256, OPT_NO_BUILD_ID_CHECK };
 int gh_cli_parse(int argc, char **argv, const char *usage, const char *help,
 		 bool takes_top, struct gh_cli_opts *opts)
 {
+	return gh_cli_parse_extra(argc, argv, usage, help, takes_top, 0, NULL,
+				  NULL, opts);
+}
+
+int gh_cli_parse_extra(int argc, char **argv, const char *usage,
+		       const char *help, bool takes_top, int n_extra,
+		       const char *const *extra_names, const char **extra_ret,
+		       struct gh_cli_opts *opts)
+{
 	static const struct option long_opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
@@ -126,16 +135,26 @@ int gh_cli_parse(int argc, char **argv, const char *usage, const char *help,
 						  argv[optind - 1]);
 		}
 	}
-	/* GNU getopt permutes, so options may also follow the operands. */
+	/*
+	 * GNU getopt permutes, so options may also follow the operands:
+	 * CORE [EXE] and then the command's n_extra operands.
+	 */
 	int n_pos = 0;
-	const char *pos[2];
+	const char *pos[2 + GH_CLI_MAX_EXTRA];
+	if (n_extra < 0 || n_extra > GH_CLI_MAX_EXTRA)
+		return gh_cli_usage_error(usage, "internal error: %d operands", n_extra);
 	for (int i = optind; i < argc; i++) {
-		if (n_pos == 2)
+		if (n_pos == 2 + n_extra)
 			return gh_cli_usage_error(usage, "too many arguments ('%s')", argv[i]);
 		pos[n_pos++] = argv[i];
 	}
 	if (n_pos == 0)
 		return gh_cli_usage_error(usage, "no core file given");
+	if (n_pos < 1 + n_extra)
+		return gh_cli_usage_error(usage, "no %s given", extra_names[n_pos - 1]);
+	n_pos -= n_extra;
+	for (int i = 0; i < n_extra; i++)
+		extra_ret[i] = pos[n_pos + i];
 	opts->core_path = pos[0];
 	if (n_pos == 2) {
 		if (opts->exe_path)

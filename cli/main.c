@@ -9,6 +9,8 @@ const char *gh_cli_prog = "goheap";
 static const struct gh_cli_cmd commands[] = {
 	{ "info", gh_cmd_info, "what the core is: Go release, heap and goroutine totals" },
 	{ "histogram", gh_cmd_histogram, "heap objects and bytes by type" },
+	{ "object", gh_cmd_object, "one heap object: size, type, its pointers" },
+	{ "goroutines", gh_cmd_goroutines, "every goroutine: status, wait reason, stack" },
 };
 
 static void usage(FILE *f)

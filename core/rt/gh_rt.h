@@ -23,6 +23,7 @@
 #include "../../dwarf/gh_dwarf.h"
 
 typedef uint32_t gh_obj_id;
+#define GH_RT_CHUNK_SHIFT 26
 #define GH_OBJ_NONE UINT32_MAX
 
 /* Span flags. */
@@ -41,6 +42,7 @@ struct gh_rt_span {
 	uint32_t npages;
 	uint32_t nelems;
 	uint32_t first_obj;	/* id of the span's first allocated object */
+	uint32_t bits_word;	/* its allocation bits in gh_rt_heap.alloc_bits */
 	uint32_t n_objs;	/* allocated objects */
 	uint8_t size_class;
 	uint8_t flags;
@@ -70,6 +72,17 @@ struct gh_rt_heap {
 	struct gh_rt_type *types;
 	uint64_t total_bytes;		/* sum of elem_bytes of objects */
 	size_t n_spans_manual;		/* stack spans etc., not heap */
+	/*
+	 * Address -> object in O(1) (heap.c): each 64 MiB chunk of the
+	 * address space that holds spans has a table of its pages' spans;
+	 * each span's allocation bits with, per 64-bit word, the count of
+	 * allocated objects before it, turn a slot into a dense id.
+	 */
+	uint64_t *alloc_bits;
+	uint32_t *alloc_rank;
+	struct gh_u64_map chunk_ids;	/* addr >> GH_RT_CHUNK_SHIFT -> chunk */
+	uint32_t *chunk_pages;		/* [chunk][page]: span index + 1, or 0 */
+	unsigned page_shift;
 };
 
 struct gh_rt;
@@ -84,6 +97,9 @@ GH_MUST_CHECK struct gh_error *gh_rt_create(struct gh_mem *mem,
 					    struct gh_dwarf *dw,
 					    struct gh_rt **ret);
 void gh_rt_destroy(struct gh_rt *rt);
+
+/* The address space the model reads. */
+struct gh_mem *gh_rt_mem(const struct gh_rt *rt);
 
 /* "go1.22.12" (with any experiment suffix, as the linker wrote it). */
 const char *gh_rt_go_version(const struct gh_rt *rt);
@@ -108,6 +124,7 @@ struct gh_rt_goroutine {
 	uint64_t startpc;	/* the goroutine's function */
 	int64_t wait_since;	/* nanotime when it parked, 0 if unknown */
 	uint64_t stack_lo, stack_hi;
+	bool locked_to_thread;	/* g.lockedm != 0 (runtime.LockOSThread) */
 };
 GH_MUST_CHECK struct gh_error *gh_rt_load_goroutines(struct gh_rt *rt,
 						     struct gh_rt_goroutine **ret,
@@ -118,7 +135,16 @@ bool gh_rt_goroutine_live(const struct gh_rt *rt,
 
 /* The runtime's name for a status ("running", "chan receive", ...). */
 const char *gh_rt_status_name(const struct gh_rt *rt, uint32_t status);
+/* NULL if runtime.waitReasonStrings cannot be read. */
 const char *gh_rt_wait_reason_name(struct gh_rt *rt, uint8_t reason);
+/*
+ * An estimate of nanotime() when the core was taken, to measure waits by
+ * (wait_since): the latest time stamp the runtime recorded, so waits come
+ * out as lower bounds.  GH_ERR_NOT_FOUND if there is none.
+ */
+GH_MUST_CHECK struct gh_error *gh_rt_nanotime(struct gh_rt *rt,
+					      const struct gh_rt_goroutine *gs,
+					      size_t n_gs, int64_t *ret);
 
 /* One frame of a goroutine's stack, innermost first. */
 struct gh_rt_frame {
@@ -144,11 +170,46 @@ GH_MUST_CHECK struct gh_error *gh_rt_unwind(struct gh_rt *rt,
  * The pointer bitmap of object id, as the GC sees it: bit i (LSB-first in
  * byte i/8) set means word i of the object, counted from its base (the
  * malloc header is word 0 when there is one), holds a pointer the GC would
- * follow.  ret holds (elem_bytes / 8 + 7) / 8 bytes.
+ * follow.  ret holds (elem_bytes / 8 + 7) / 8 bytes.  Loads the heap if
+ * that is not done yet; caches each runtime type's mask, so a heap of
+ * many objects of few types reads each type once.  Errors: GH_ERR_CORRUPT
+ * naming the type or object (a type that does not fit its object, a bad
+ * GC program or struct), GH_ERR_FAULT, GH_ERR_LIMIT (types nested too
+ * deep), GH_ERR_NOT_FOUND (no such id).
  */
 GH_MUST_CHECK struct gh_error *gh_rt_object_ptr_bits(struct gh_rt *rt,
 						     gh_obj_id id,
 						     uint8_t *ret);
+
+/*
+ * Roots other than goroutine stacks, as the GC's markroot finds them
+ * (runtime/mgcmark.go): pointer words of every module's data and bss
+ * (moduledata.gcdatamask / gcbssmask), span specials, and the finalizer
+ * queue.  Only words that point into an allocated heap object are listed.
+ */
+enum gh_rt_root_kind {
+	GH_RT_ROOT_DATA,	/* slot: the word in .data */
+	GH_RT_ROOT_BSS,		/* slot: the word in .bss */
+	GH_RT_ROOT_FINALIZER,	/* obj has a finalizer: its referents are
+				 * roots, obj itself is not (slot: special) */
+	GH_RT_ROOT_FINALIZER_FN, /* the finalizer's funcval (slot: special) */
+	GH_RT_ROOT_CLEANUP,	/* a cleanup's funcval or argument (1.24+) */
+	GH_RT_ROOT_WEAK_HANDLE,	/* the 8-byte handle, not its target */
+	GH_RT_ROOT_FINQ,	/* a queued finalizer's fn or object */
+};
+
+struct gh_rt_root {
+	uint64_t slot;		/* where the pointer was found */
+	uint64_t value;		/* the pointer */
+	gh_obj_id obj;		/* the object it points into */
+	uint8_t kind;		/* enum gh_rt_root_kind */
+};
+
+/* Loads the heap first if needed.  *ret is gh_malloc'd; the caller frees. */
+GH_MUST_CHECK struct gh_error *gh_rt_load_roots(struct gh_rt *rt,
+						struct gh_rt_root **ret,
+						size_t *n_ret);
+const char *gh_rt_root_kind_name(enum gh_rt_root_kind kind);
 
 /* The object containing addr (interior pointers resolve to the base). */
 gh_obj_id gh_rt_find_object(const struct gh_rt_heap *heap, uint64_t addr);

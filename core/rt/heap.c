@@ -233,10 +233,22 @@ static struct gh_error *load_objects(struct gh_rt *rt, struct span_vec *spans)
 		n += count;
 	}
 	cap = n;
+	uint64_t n_words = 0;
+	for (size_t i = 0; i < spans->n; i++) {
+		spans->data[i].bits_word = (uint32_t)n_words;
+		n_words += (spans->data[i].nelems + 63) / 64;
+		if (n_words > UINT32_MAX) {
+			err = gh_error_new(GH_ERR_LIMIT, "more than 2^38 heap slots");
+			goto out;
+		}
+	}
+	h->alloc_bits = gh_calloc(n_words ? n_words : 1, sizeof(*h->alloc_bits));
+	h->alloc_rank = gh_malloc_array(n_words ? n_words : 1, sizeof(*h->alloc_rank));
 	h->obj_addr = gh_malloc_array(cap, sizeof(*h->obj_addr));
 	h->obj_span = gh_malloc_array(cap, sizeof(*h->obj_span));
 	h->obj_type = gh_malloc_array(cap, sizeof(*h->obj_type));
-	if (!h->obj_addr || !h->obj_span || !h->obj_type) {
+	if (!h->obj_addr || !h->obj_span || !h->obj_type || !h->alloc_bits ||
+	    !h->alloc_rank) {
 		err = &gh_enomem;
 		goto out;
 	}
@@ -249,8 +261,12 @@ static struct gh_error *load_objects(struct gh_rt *rt, struct span_vec *spans)
 			goto out;
 		s->first_obj = (uint32_t)n;
 		for (uint32_t k = 0; k < s->nelems; k++) {
+			uint64_t *word = &h->alloc_bits[s->bits_word + k / 64];
+			if (k % 64 == 0)
+				h->alloc_rank[s->bits_word + k / 64] = (uint32_t)(n - s->first_obj);
 			if (!(bits[k / 8] & (1u << (k % 8))))
 				continue;
+			*word |= 1ull << (k % 64);
 			if (n == cap) {
 				/* The bits changed between passes: impossible
 				 * for a core, so the structures are damaged. */
@@ -274,6 +290,46 @@ out:
 	return err;
 }
 
+/* Fills chunk_ids/chunk_pages: which span each heap page belongs to. */
+static struct gh_error *index_pages(struct gh_rt *rt, struct gh_rt_heap *h)
+{
+	unsigned shift = (unsigned)__builtin_ctzll(rt->l.page_bytes);
+	size_t per_chunk = (size_t)1 << (GH_RT_CHUNK_SHIFT - shift), n_chunks = 0;
+
+	if (rt->l.page_bytes & (rt->l.page_bytes - 1) || shift >= GH_RT_CHUNK_SHIFT)
+		return gh_error_new(GH_ERR_UNSUPPORTED, "page size %" PRIu64,
+				    rt->l.page_bytes);
+	h->page_shift = shift;
+	gh_u64_map_init(&h->chunk_ids);
+	for (size_t i = 0; i < h->n_spans; i++) {
+		const struct gh_rt_span *s = &h->spans[i];
+		uint64_t first = s->base >> GH_RT_CHUNK_SHIFT;
+		uint64_t last = (s->base + ((uint64_t)s->npages << shift) - 1) >> GH_RT_CHUNK_SHIFT;
+		for (uint64_t c = first; c <= last; c++) {
+			uint32_t id;
+			if (gh_u64_map_get(&h->chunk_ids, c, &id))
+				continue;
+			if (!gh_u64_map_put(&h->chunk_ids, c, (uint32_t)n_chunks))
+				return &gh_enomem;
+			uint32_t *t = gh_realloc_array(h->chunk_pages, (n_chunks + 1) * per_chunk,
+						       sizeof(*t));
+			if (!t)
+				return &gh_enomem;
+			memset(t + n_chunks * per_chunk, 0, per_chunk * sizeof(*t));
+			h->chunk_pages = t;
+			n_chunks++;
+		}
+		for (uint64_t p = 0; p < s->npages; p++) {
+			uint64_t a = s->base + (p << shift);
+			uint32_t c;
+			(void)gh_u64_map_get(&h->chunk_ids, a >> GH_RT_CHUNK_SHIFT, &c);
+			h->chunk_pages[(size_t)c * per_chunk +
+				       ((a >> shift) & (per_chunk - 1))] = (uint32_t)i + 1;
+		}
+	}
+	return NULL;
+}
+
 struct gh_error *gh_rt_load_heap(struct gh_rt *rt, const struct gh_rt_heap **ret)
 {
 	struct gh_error *err;
@@ -292,6 +348,9 @@ struct gh_error *gh_rt_load_heap(struct gh_rt *rt, const struct gh_rt_heap **ret
 	}
 	rt->heap.spans = spans.data;
 	rt->heap.n_spans = spans.n;
+	err = index_pages(rt, &rt->heap);
+	if (err)
+		return gh_error_wrap(err, "indexing the heap");
 	rt->heap_loaded = true;
 	*ret = &rt->heap;
 	return NULL;
@@ -299,34 +358,25 @@ struct gh_error *gh_rt_load_heap(struct gh_rt *rt, const struct gh_rt_heap **ret
 
 gh_obj_id gh_rt_find_object(const struct gh_rt_heap *h, uint64_t addr)
 {
-	size_t lo = 0, hi = h->n_spans;
+	uint32_t c;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->spans[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
+	if (!gh_u64_map_get(&h->chunk_ids, addr >> GH_RT_CHUNK_SHIFT, &c))
 		return GH_OBJ_NONE;
-	const struct gh_rt_span *s = &h->spans[lo - 1];
-	uint64_t off = addr - s->base;
-	if (off / s->elem_bytes >= s->nelems)
+	size_t per_chunk = (size_t)1 << (GH_RT_CHUNK_SHIFT - h->page_shift);
+	uint32_t si = h->chunk_pages[(size_t)c * per_chunk +
+				     ((addr >> h->page_shift) & (per_chunk - 1))];
+	if (!si)
 		return GH_OBJ_NONE;
-	uint64_t slot = s->base + off / s->elem_bytes * s->elem_bytes;
-	/* Binary search the span's allocated objects for the slot. */
-	size_t a = s->first_obj, b = (size_t)s->first_obj + s->n_objs;
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (h->obj_addr[mid] < slot)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	if (a < (size_t)s->first_obj + s->n_objs && h->obj_addr[a] == slot)
-		return (gh_obj_id)a;
-	return GH_OBJ_NONE;
+	const struct gh_rt_span *s = &h->spans[si - 1];
+	uint64_t k = (addr - s->base) / s->elem_bytes;
+	if (k >= s->nelems)
+		return GH_OBJ_NONE;	/* the span's tail: heap bits, marks */
+	size_t w = s->bits_word + (size_t)(k / 64);
+	uint64_t word = h->alloc_bits[w], below = (1ull << (k % 64)) - 1;
+	if (!(word >> (k % 64) & 1))
+		return GH_OBJ_NONE;
+	return s->first_obj + h->alloc_rank[w] +
+	       (uint32_t)__builtin_popcountll(word & below);
 }
 
 void gh_rt_describe_untyped(const struct gh_rt_heap *h, gh_obj_id id,

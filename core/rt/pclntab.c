@@ -61,9 +61,14 @@ enum {
 enum {
 	FUNC_ENTRY_OFF = 0,
 	FUNC_NAME_OFF = 4,
+	FUNC_PCSP = 16,
 	FUNC_PCFILE = 20,
 	FUNC_PCLN = 24,
+	FUNC_NPCDATA = 28,
 	FUNC_CU_OFFSET = 32,
+	FUNC_FUNCID = 40,
+	FUNC_FLAG = 41,
+	FUNC_NFUNCDATA = 43,
 };
 
 /* A part of the table: offset from the header and length. */
@@ -94,6 +99,8 @@ struct rt_pcln {
 		uint8_t data[WINDOW_BYTES];
 	} win[N_WINDOWS];
 	uint32_t clock;
+	uint64_t gofunc;		/* moduledata.gofunc; lazily */
+	bool gofunc_loaded;
 };
 
 static uint32_t get_u32(const uint8_t *p)
@@ -764,5 +771,154 @@ struct gh_error *gh_rt_func_line(struct gh_rt *rt, const struct gh_rt_func *f,
 		*file_ret = p->filetab + file_off;
 	}
 	*line_ret = (uint32_t)line;
+	return NULL;
+}
+
+/*
+ * Unwinding support (unwind.c): the rest of the _func record, PCDATA and
+ * FUNCDATA (runtime/symtab.go pcdatastart, funcdata), names of inlined
+ * functions.
+ */
+struct gh_error *pcln_func_info(struct gh_rt *rt, const struct gh_rt_func *f,
+				struct rt_func_info *ret)
+{
+	struct gh_error *err;
+	struct rt_pcln *p;
+	uint8_t rec[FUNC_RECORD_BYTES];
+
+	err = get_pcln(rt, &p);
+	if (!err)
+		err = read_func(rt, p, f->func_off, rec);
+	if (err)
+		return err;
+	uint32_t npcdata = get_u32(rec + FUNC_NPCDATA);
+	uint8_t nfuncdata = rec[FUNC_NFUNCDATA];
+	/* The PCDATA and FUNCDATA words follow the record. */
+	uint64_t tail = FUNC_RECORD_BYTES + 4 * ((uint64_t)npcdata + nfuncdata);
+	if (tail > p->funcs.bytes - f->func_off)
+		return gh_error_new(GH_ERR_CORRUPT, "_func of %s at pclntable+0x%"
+				    PRIx32 " claims %" PRIu32 " PCDATA and %u"
+				    " FUNCDATA entries, past pclntable", f->name,
+				    f->func_off, npcdata, nfuncdata);
+	ret->pcsp = get_u32(rec + FUNC_PCSP);
+	ret->pcfile = get_u32(rec + FUNC_PCFILE);
+	ret->pcln = get_u32(rec + FUNC_PCLN);
+	ret->npcdata = npcdata;
+	ret->func_id = rec[FUNC_FUNCID];
+	ret->flag = rec[FUNC_FLAG];
+	ret->nfuncdata = nfuncdata;
+	return NULL;
+}
+
+struct gh_error *pcln_value(struct gh_rt *rt, const struct gh_rt_func *f,
+			    uint32_t table, uint64_t pc, int32_t *ret)
+{
+	struct gh_error *err;
+	struct rt_pcln *p;
+
+	if (!table) {
+		*ret = -1;
+		return NULL;
+	}
+	err = get_pcln(rt, &p);
+	if (err)
+		return err;
+	if (pc < f->entry || pc >= f->end)
+		return gh_error_new(GH_ERR_NOT_FOUND, "pc 0x%" PRIx64 " is not"
+				    " in %s [0x%" PRIx64 ", 0x%" PRIx64 ")",
+				    pc, f->name, f->entry, f->end);
+	return pcvalue(rt, p, f, table, pc, ret);
+}
+
+struct gh_error *pcln_pcdata(struct gh_rt *rt, const struct gh_rt_func *f,
+			     const struct rt_func_info *fi, uint32_t index,
+			     uint64_t pc, int32_t *ret)
+{
+	struct gh_error *err;
+	struct rt_pcln *p;
+	uint32_t table;
+
+	if (index >= fi->npcdata) {
+		*ret = -1;
+		return NULL;
+	}
+	err = get_pcln(rt, &p);
+	if (!err)
+		err = pcln_read(rt, p, p->funcs.off + f->func_off +
+				FUNC_RECORD_BYTES + 4 * (uint64_t)index,
+				&table, sizeof(table));
+	if (err)
+		return err;
+	return pcln_value(rt, f, table, pc, ret);
+}
+
+/* moduledata.gofunc, where FUNCDATA offsets count from. */
+static struct gh_error *gofunc(struct gh_rt *rt, struct rt_pcln *p,
+			       uint64_t *ret)
+{
+	struct gh_error *err;
+	uint64_t md = rt->firstmoduledata_addr;
+
+	if (!p->gofunc_loaded) {
+		if (!md) {
+			err = rt_find_global(rt, "runtime.firstmoduledata", &md);
+			if (err)
+				return gh_error_wrap(err, "finding the module data");
+		}
+		err = gh_mem_read_ptr(rt->mem, md + rt->l.md_gofunc, &p->gofunc);
+		if (err)
+			return gh_error_wrap(err, "reading moduledata.gofunc");
+		p->gofunc_loaded = true;
+	}
+	*ret = p->gofunc;
+	return NULL;
+}
+
+struct gh_error *pcln_funcdata(struct gh_rt *rt, const struct gh_rt_func *f,
+			       const struct rt_func_info *fi, uint32_t index,
+			       uint64_t *ret)
+{
+	struct gh_error *err;
+	struct rt_pcln *p;
+	uint32_t off;
+	uint64_t base = 0;
+
+	if (index >= fi->nfuncdata) {
+		*ret = 0;
+		return NULL;
+	}
+	err = get_pcln(rt, &p);
+	if (!err)
+		err = pcln_read(rt, p, p->funcs.off + f->func_off +
+				FUNC_RECORD_BYTES +
+				4 * ((uint64_t)fi->npcdata + index),
+				&off, sizeof(off));
+	if (err)
+		return err;
+	if (off == UINT32_MAX) {
+		*ret = 0;
+		return NULL;
+	}
+	err = gofunc(rt, p, &base);
+	if (err)
+		return err;
+	*ret = base + off;
+	return NULL;
+}
+
+struct gh_error *pcln_name(struct gh_rt *rt, int32_t name_off,
+			   const char **ret)
+{
+	struct gh_error *err;
+	struct rt_pcln *p;
+
+	err = get_pcln(rt, &p);
+	if (err)
+		return err;
+	if (name_off < 0 || (uint64_t)name_off >= p->names.bytes)
+		return gh_error_new(GH_ERR_CORRUPT, "name offset 0x%" PRIx32
+				    " is outside funcnametab (0x%" PRIx64
+				    " bytes)", (uint32_t)name_off, p->names.bytes);
+	*ret = p->nametab + name_off;
 	return NULL;
 }

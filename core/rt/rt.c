@@ -99,7 +99,7 @@ static struct gh_error *version_from_buildinfo(struct gh_rt *rt, char **ret)
 {
 	struct gh_error *err;
 	uint64_t addr, size;
-	uint8_t hdr[32 + 10];
+	uint8_t hdr[32];
 
 	err = gh_mem_exe_section(rt->mem, ".go.buildinfo", &addr, &size);
 	if (err)
@@ -115,28 +115,9 @@ static struct gh_error *version_from_buildinfo(struct gh_rt *rt, char **ret)
 	if (!(hdr[15] & 2))
 		return gh_error_new(GH_ERR_UNSUPPORTED,
 				    "Go build info predates Go 1.18 (pointer format)");
-	uint64_t len = 0;
-	unsigned shift = 0, i = 32;
-	for (;; i++) {
-		if (i >= sizeof(hdr) || shift > 63)
-			return gh_error_new(GH_ERR_CORRUPT, "bad version length in .go.buildinfo");
-		len |= (uint64_t)(hdr[i] & 0x7f) << shift;
-		shift += 7;
-		if (!(hdr[i] & 0x80))
-			break;
-	}
-	if (len > 256 || len > size - i - 1)
-		return gh_error_new(GH_ERR_CORRUPT, "bad version length in .go.buildinfo");
-	char *s = gh_malloc(len + 1);
-	if (!s)
-		return &gh_enomem;
-	err = gh_mem_read(rt->mem, addr + i + 1, s, len);
-	if (err) {
-		gh_free(s);
-		return err;
-	}
-	s[len] = '\0';
-	*ret = s;
+	err = rt_read_varstring(rt, addr + 32, 256, ret);
+	if (err)
+		return gh_error_wrap(err, "reading the version in .go.buildinfo");
 	return NULL;
 }
 
@@ -231,11 +212,22 @@ void gh_rt_destroy(struct gh_rt *rt)
 	gh_free(rt->heap.obj_addr);
 	gh_free(rt->heap.obj_span);
 	gh_free(rt->heap.obj_type);
+	gh_free(rt->heap.alloc_bits);
+	gh_free(rt->heap.alloc_rank);
+	gh_free(rt->heap.chunk_pages);
+	gh_u64_map_deinit(&rt->heap.chunk_ids);
 	rt_types_deinit(rt);
 	pcln_deinit(rt);
+	ptrbits_deinit(rt);
+	goroutines_deinit(rt);
 	gh_u64_map_deinit(&rt->type_ids);
 	gh_free(rt->version);
 	gh_free(rt);
+}
+
+struct gh_mem *gh_rt_mem(const struct gh_rt *rt)
+{
+	return rt->mem;
 }
 
 const char *gh_rt_go_version(const struct gh_rt *rt)

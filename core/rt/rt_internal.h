@@ -35,6 +35,38 @@ struct rt_layout {
 	uint64_t page_bytes;
 	int64_t kind_mask;		/* Kind_ & mask = kind */
 	bool green_tea;			/* spanInlineMarkBits exists */
+	/*
+	 * goroutines.c and unwind.c.  g.stack is a struct stack {lo, hi};
+	 * g.sched a gobuf {sp, pc, g, ctxt, [ret,] lr, bp}: offsets below
+	 * are from the g, nested fields added up.
+	 */
+	uint32_t g_stack_lo, g_stack_hi, g_m;
+	uint32_t g_sched_sp, g_sched_pc, g_sched_lr, g_sched_bp;
+	uint32_t g_syscallsp, g_syscallpc, g_waitsince, g_lockedm;
+	uint32_t g_parent_goid;		/* 1.21+; RT_ABSENT before */
+	uint32_t g_gopc, g_startpc;
+	/* runtime.m */
+	uint32_t m_g0, m_procid, m_gsignal, m_curg, m_id, m_alllink;
+	uint32_t m_vdso_sp, m_vdso_pc;
+	/* runtime.moduledata.gofunc: base of FUNCDATA offsets */
+	uint32_t md_gofunc;
+	/* status constants; _Gleaked is 1.26+ (-1 before) */
+	int64_t g_running, g_syscall, g_waiting, g_leaked;
+	/*
+	 * ptrbits.c: abi.Type.GCData and the array and struct tails
+	 * (internal/abi/type.go); what GCData holds: a GC program when
+	 * Kind_ & kind_gc_prog (<= 1.23), a pointer to an on-demand mask
+	 * when TFlag & tflag_gc_mask_on_demand (1.24+), 0 = no such bit;
+	 * sizeof(runtime.spanInlineMarkBits), 0 without Green Tea.
+	 */
+	uint32_t type_gcdata, array_elem, array_len, struct_fields;
+	uint32_t sfield_typ, sfield_offset, sfield_bytes;
+	uint32_t kind_gc_prog, tflag_gc_mask_on_demand;
+	uint32_t inline_mark_bytes;
+	/* <= 1.21, 1.22 noallocheaders: heapArena.bitmap (else RT_ABSENT) */
+	uint32_t mheap_arenas, heap_arena_bitmap;
+	uint64_t arena_base_offset, heap_arena_bytes;
+	int64_t arena_l1_bits;
 };
 
 struct gh_rt {
@@ -56,6 +88,11 @@ struct gh_rt {
 	size_t n_modules;
 	bool modules_loaded;
 	struct rt_pcln *pcln;		/* pclntab.c */
+	/* goroutines.c: runtime.waitReasonStrings, read on first use */
+	char **wait_reasons;
+	size_t n_wait_reasons;
+	bool wait_reasons_loaded;
+	struct rt_ptrbits *ptrbits;	/* ptrbits.c: cached type masks */
 };
 
 struct gh_error *rt_find_global(struct gh_rt *rt, const char *name,
@@ -68,6 +105,48 @@ struct gh_error *rt_read_slice(struct gh_rt *rt, uint64_t addr,
 /* pclntab.c: state is created on first use; freed by pcln_deinit. */
 struct rt_pcln;
 void pcln_deinit(struct gh_rt *rt);
+
+/*
+ * What unwinding needs of a function's _func record (runtime/runtime2.go
+ * _func, identical 1.20-1.27): its pcvalue tables, funcID, flags, and
+ * how many PCDATA tables and FUNCDATA words follow it.
+ */
+struct rt_func_info {
+	uint32_t pcsp, pcfile, pcln;	/* offsets into pctab; 0 = none */
+	uint32_t npcdata;
+	uint8_t func_id, flag, nfuncdata;
+};
+/* internal/abi/symtab.go: FuncFlag, PCDATA and FUNCDATA indices. */
+enum {
+	RT_FUNCFLAG_TOPFRAME = 1,
+	RT_FUNCFLAG_SPWRITE = 2,
+	RT_FUNCFLAG_ASM = 4,
+};
+enum { RT_PCDATA_INLTREEINDEX = 2 };
+enum { RT_FUNCDATA_INLTREE = 3 };
+
+struct gh_error *pcln_func_info(struct gh_rt *rt, const struct gh_rt_func *f,
+				struct rt_func_info *ret);
+/*
+ * The value pcvalue table gives pc in f; -1 when table is 0 (the
+ * runtime's convention).  GH_ERR_NOT_FOUND when pc is past its end.
+ */
+struct gh_error *pcln_value(struct gh_rt *rt, const struct gh_rt_func *f,
+			    uint32_t table, uint64_t pc, int32_t *ret);
+/* PCDATA table index at pc; -1 when f has no such table. */
+struct gh_error *pcln_pcdata(struct gh_rt *rt, const struct gh_rt_func *f,
+			     const struct rt_func_info *fi, uint32_t index,
+			     uint64_t pc, int32_t *ret);
+/* Target address of FUNCDATA index (moduledata.gofunc + off); 0 if none. */
+struct gh_error *pcln_funcdata(struct gh_rt *rt, const struct gh_rt_func *f,
+			       const struct rt_func_info *fi, uint32_t index,
+			       uint64_t *ret);
+/* A name in funcnametab (inlinedCall.nameOff); owned by the gh_rt. */
+struct gh_error *pcln_name(struct gh_rt *rt, int32_t name_off,
+			   const char **ret);
+
+/* goroutines.c: frees what gh_rt_wait_reason_name() cached. */
+void goroutines_deinit(struct gh_rt *rt);
 
 /*
  * stripped.c: the address of a runtime global ("runtime.mheap_",
@@ -84,5 +163,20 @@ struct gh_error *layout_from_table(struct gh_rt *rt);
 struct gh_error *rt_intern_type(struct gh_rt *rt, uint64_t type_addr,
 				gh_rtype_id *ret);
 void rt_types_deinit(struct gh_rt *rt);
+
+/*
+ * fields.c: a field's offset or a constant from DWARF by name; with no
+ * DWARF (or no such field) GH_ERR_NOT_FOUND, and the caller uses its
+ * per-release table value.
+ */
+struct gh_error *rt_field_offset(struct gh_rt *rt, const char *type,
+				 const char *field, uint32_t *ret);
+bool rt_constant(struct gh_rt *rt, const char *name, int64_t *ret);
+/* A uvarint length and that many bytes (type names, build info). */
+struct gh_error *rt_read_varstring(struct gh_rt *rt, uint64_t addr,
+				   size_t max_bytes, char **ret);
+
+/* ptrbits.c: frees the type masks gh_rt_object_ptr_bits() cached. */
+void ptrbits_deinit(struct gh_rt *rt);
 
 #endif

@@ -47,40 +47,6 @@ static struct gh_error *load_modules(struct gh_rt *rt)
 	return NULL;
 }
 
-static struct gh_error *read_name(struct gh_rt *rt, uint64_t addr, char **ret)
-{
-	struct gh_error *err;
-	uint8_t hdr[1 + 10];
-	uint64_t len = 0;
-	unsigned i, shift = 0;
-
-	err = gh_mem_read(rt->mem, addr, hdr, sizeof(hdr));
-	if (err)
-		return err;
-	for (i = 1;; i++) {
-		if (i == sizeof(hdr) || shift > 63)
-			return gh_error_new(GH_ERR_CORRUPT, "bad name length at 0x%" PRIx64, addr);
-		len |= (uint64_t)(hdr[i] & 0x7f) << shift;
-		shift += 7;
-		if (!(hdr[i] & 0x80))
-			break;
-	}
-	if (len > MAX_NAME_BYTES)
-		return gh_error_new(GH_ERR_CORRUPT, "type name at 0x%" PRIx64
-				    " claims %" PRIu64 " bytes", addr, len);
-	char *s = gh_malloc(len + 1);
-	if (!s)
-		return &gh_enomem;
-	err = gh_mem_read(rt->mem, addr + i + 1, s, len);
-	if (err) {
-		gh_free(s);
-		return err;
-	}
-	s[len] = '\0';
-	*ret = s;
-	return NULL;
-}
-
 static struct gh_error *read_type(struct gh_rt *rt, uint64_t addr,
 				  struct gh_rt_type *t)
 {
@@ -114,7 +80,8 @@ static struct gh_error *read_type(struct gh_rt *rt, uint64_t addr,
 			continue;
 		if (str < 0 || (uint64_t)str >= m->etypes - m->types)
 			break;
-		err = read_name(rt, m->types + (uint64_t)str, &t->name);
+		err = rt_read_varstring(rt, m->types + (uint64_t)str + 1,
+					 MAX_NAME_BYTES, &t->name);
 		if (err)
 			return gh_error_wrap(err, "reading the name of type 0x%" PRIx64, addr);
 		if ((t->tflag & TFLAG_EXTRA_STAR) && t->name[0] == '*')
