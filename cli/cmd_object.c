@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/graph/gh_graph.h"
 
 enum { READ_CHUNK_WORDS = 8192 };	/* object words read at a time */
 
@@ -97,6 +98,7 @@ int gh_cmd_object(int argc, char **argv)
 	static const char *const extra_names[] = { "ADDRESS" };
 	struct gh_cli_opts opts;
 	struct gh_cli_target t;
+	struct gh_graph graph = {0};
 	struct gh_error *err;
 	const struct gh_rt_heap *h;
 	const char *addr_arg;
@@ -140,6 +142,12 @@ int gh_cmd_object(int argc, char **argv)
 	err = gh_rt_object_ptr_bits(t.rt, id, bits);
 	if (err)
 		goto fail;
+	/* Whether the GC would keep it: the whole graph's reachability. */
+	gh_cli_progress("building the object graph");
+	err = gh_graph_build(t.rt, &graph);
+	if (err)
+		goto fail;
+	bool reachable = gh_graph_reachable(&graph, id);
 	gh_cli_progress(NULL);
 
 	/*
@@ -176,6 +184,7 @@ int gh_cmd_object(int argc, char **argv)
 		gh_json_uint(&j, "size", s->elem_bytes);
 		gh_json_uint(&j, "size_class", s->size_class);
 		gh_json_bool(&j, "noscan", noscan);
+		gh_json_bool(&j, "reachable", reachable);
 		if (type)
 			gh_json_string(&j, "type", type);
 		else
@@ -211,6 +220,8 @@ int gh_cmd_object(int argc, char **argv)
 			printf("size class:  %u\n", s->size_class);
 		printf("scan:        %s\n", noscan ? "no (noscan: holds no pointers)" : "yes");
 		printf("type:        %s\n", type);
+		printf("reachable:   %s\n", reachable ? "yes" :
+		       "no (garbage: the next GC frees it, or queues its finalizer)");
 		printf("pointers:    %zu of %" PRIu64 " words\n", ptrs.n / 2, n_words);
 		uint64_t next = 0;	/* first word not yet printed */
 		for (size_t i = 0; i <= ptrs.n; i += 2) {
@@ -256,6 +267,7 @@ int gh_cmd_object(int argc, char **argv)
 	gh_u64_vec_deinit(&ptrs);
 	gh_free(bits);
 	gh_free(chunk);
+	gh_graph_deinit(&graph);
 	gh_cli_target_close(&t);
 	if (fflush(stdout) || ferror(stdout))
 		return gh_cli_fail(gh_error_os(errno, NULL, "writing output"));
@@ -264,6 +276,7 @@ fail:
 	gh_u64_vec_deinit(&ptrs);
 	gh_free(bits);
 	gh_free(chunk);
+	gh_graph_deinit(&graph);
 	gh_cli_target_close(&t);
 	return gh_cli_fail(err);
 }

@@ -50,6 +50,19 @@ do
 			test_note "$t: garbage $g objects, $(jq .heap.garbage_bytes info.json) bytes; built: $want, $(gh_truth "$D" garbage_bytes)" &&
 			test "$g" -ge $((want - 4)) && test "$g" -le $((want + 1))
 		'
+		# Finalizer semantics (runtime/mgcmark.go markrootSpans): the
+		# special is no reference to its object, but what the object
+		# points to is live; a cycle through the object keeps it.
+		for m in listhead:true stackonly:true cycleobj:true cyclechild:true \
+			finobj:false finchild:true
+		do
+			name=${m%:*} want=${m#*:}
+			test_expect_success CORE,JQ "$t: $name is reachable: $want" '
+				a=$(sed -n "s/^GOHEAP_MARKER name=$name addr=\\(0x[0-9a-f]*\\).*/\\1/p" "$D/truth") &&
+				expect_exit 0 "$GOHEAP" object "$D/core" "$D/exe" "$a" --format json >obj.json &&
+				test_json_eq obj.json .reachable "$want"
+			'
+		done
 		test_expect_failure CORE,JQ "$t: exactly the garbage made after the last GC (needs precise stack maps)" '
 			g=$(jq .heap.garbage_objects info.json) &&
 			gb=$(jq .heap.garbage_bytes info.json) &&
