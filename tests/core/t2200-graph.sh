@@ -63,14 +63,6 @@ do
 				test_json_eq obj.json .reachable "$want"
 			'
 		done
-		test_expect_failure CORE,JQ "$t: exactly the garbage made after the last GC (needs precise stack maps)" '
-			g=$(jq .heap.garbage_objects info.json) &&
-			gb=$(jq .heap.garbage_bytes info.json) &&
-			want=$(gh_truth "$D" garbage_objects) &&
-			wantb=$(gh_truth "$D" garbage_bytes) &&
-			{ test "$g" = "$want" && test "$gb" = "$wantb" ||
-			  test "$g" = "$((want + 1))" && test "$gb" = "$((wantb + 16))"; }
-		'
 	done
 done
 
