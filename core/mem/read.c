@@ -232,49 +232,46 @@ struct gh_error *gh_mem_read_u8(struct gh_mem *mem, uint64_t addr,
 	return gh_mem_read(mem, addr, ret, 1);
 }
 
+/* The typed reads: the cached fast path, else the checked one. */
+static struct gh_error *read_small(struct gh_mem *mem, uint64_t addr,
+				   uint8_t *b, size_t len)
+{
+	if (read_fast(mem, addr, b, len))
+		return NULL;
+	return read_slow(mem, addr, b, len, false);
+}
+
 struct gh_error *gh_mem_read_u16(struct gh_mem *mem, uint64_t addr,
 				 uint16_t *ret)
 {
 	uint8_t b[2];
+	struct gh_error *err = read_small(mem, addr, b, sizeof(b));
 
-	if (!read_fast(mem, addr, b, sizeof(b))) {
-		struct gh_error *err = read_slow(mem, addr, b, sizeof(b),
-						 false);
-		if (err)
-			return err;
-	}
-	*ret = mem_le16(b);
-	return NULL;
+	if (!err)
+		*ret = mem_le16(b);
+	return err;
 }
 
 struct gh_error *gh_mem_read_u32(struct gh_mem *mem, uint64_t addr,
 				 uint32_t *ret)
 {
 	uint8_t b[4];
+	struct gh_error *err = read_small(mem, addr, b, sizeof(b));
 
-	if (!read_fast(mem, addr, b, sizeof(b))) {
-		struct gh_error *err = read_slow(mem, addr, b, sizeof(b),
-						 false);
-		if (err)
-			return err;
-	}
-	*ret = mem_le32(b);
-	return NULL;
+	if (!err)
+		*ret = mem_le32(b);
+	return err;
 }
 
 struct gh_error *gh_mem_read_u64(struct gh_mem *mem, uint64_t addr,
 				 uint64_t *ret)
 {
 	uint8_t b[8];
+	struct gh_error *err = read_small(mem, addr, b, sizeof(b));
 
-	if (!read_fast(mem, addr, b, sizeof(b))) {
-		struct gh_error *err = read_slow(mem, addr, b, sizeof(b),
-						 false);
-		if (err)
-			return err;
-	}
-	*ret = mem_le64(b);
-	return NULL;
+	if (!err)
+		*ret = mem_le64(b);
+	return err;
 }
 
 struct gh_error *gh_mem_read_ptr(struct gh_mem *mem, uint64_t addr,
